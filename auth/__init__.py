@@ -1,0 +1,1 @@
+"""Identity: tokens, staff passwords, department signatures, roles and decorators."""

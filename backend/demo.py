@@ -1,0 +1,57 @@
+"""The demo district (佛山市南海区), loaded through the same services as real data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth.staff import create_staff
+from backend.models import Department, Role, StaffAccount
+from backend.services.audit import SYSTEM
+from backend.services.departments import create_department
+
+DEMO_PASSWORD = "Nanhai#2026demo"
+
+# code, name, is_source, is_approval
+DEPARTMENTS = [
+    ("NH-ZSJ", "佛山市南海区政务服务数据管理局", False, False),
+    ("NH-SCJ", "佛山市南海区市场监督管理局", True, True),
+    ("NH-GAJ", "佛山市公安局南海分局", True, False),
+    ("NH-MZJ", "佛山市南海区民政局", True, True),
+    ("NH-ZRJ", "佛山市南海区自然资源局", True, True),
+    ("NH-RSJ", "佛山市南海区人力资源和社会保障局", True, True),
+    ("NH-WJJ", "佛山市南海区卫生健康局", True, True),
+    ("NH-SWJ", "国家税务总局佛山市南海区税务局", True, False),
+    ("NH-CLH", "佛山市南海区残疾人联合会", True, False),
+]
+
+# username, display name, role, department
+STAFF = [
+    ("admin", "区政务服务数据管理局 管理员", Role.DATA_ADMIN, None),
+    ("scj.counter", "市场监管窗口 陈工", Role.COUNTER_STAFF, "NH-SCJ"),
+    ("scj.operator", "市场监管数据专员 李工", Role.DEPT_OPERATOR, "NH-SCJ"),
+    ("mzj.counter", "民政窗口 黄工", Role.COUNTER_STAFF, "NH-MZJ"),
+    ("gaj.operator", "公安数据专员 梁工", Role.DEPT_OPERATOR, "NH-GAJ"),
+    ("wjj.counter", "卫健窗口 何工", Role.COUNTER_STAFF, "NH-WJJ"),
+    ("rsj.operator", "人社数据专员 冯工", Role.DEPT_OPERATOR, "NH-RSJ"),
+]
+
+
+def seed(session: Session, *, now: datetime) -> list[str]:
+    """Create what is missing of the demo district; what exists is left as it is."""
+    created: list[str] = []
+    for code, name, is_source, is_approval in DEPARTMENTS:
+        if session.scalar(select(Department.id).where(Department.code == code)) is None:
+            create_department(session, actor=SYSTEM, code=code, name=name, is_source=is_source,
+                              is_approval=is_approval, webhook_url=None, now=now)
+            created.append(f"department {code} {name}")
+    for username, display_name, role, department in STAFF:
+        if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)) is None:
+            create_staff(session, actor=SYSTEM, username=username, password=DEMO_PASSWORD, role=role,
+                         display_name=display_name, department_code=department, now=now)
+            created.append(f"staff {username} ({role.value})")
+    if not created:
+        return ["demo district already loaded: nothing changed"]
+    return created + [f"demo staff password: {DEMO_PASSWORD}"]
