@@ -73,7 +73,8 @@ def undocumented_routes(app: Flask) -> list[str]:
             continue
         view = app.view_functions[rule.endpoint]
         if not hasattr(view, "openapi"):
-            missing.append(f"{','.join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))} {rule.rule}")
+            methods = ",".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))
+            missing.append(f"{methods} {rule.rule}")
     return missing
 
 

@@ -1,11 +1,33 @@
 """Every model, imported so that the metadata (and Alembic) sees the whole schema."""
 
 from backend.models.audit import AuditEvent, AuditHead
+from backend.models.catalog import (
+    CatalogItem,
+    CatalogStatus,
+    CatalogVersion,
+    ItemKind,
+    Material,
+    ServiceItem,
+    SubjectType,
+)
 from backend.models.department import Department
+from backend.models.record import SUBJECT_INDEX_KIND, ChangeKind, Record, RecordStatus, RecordVersion
 from backend.models.staff import Role, StaffAccount
 from backend.models.tokens import Principal, RefreshToken, TokenFamily
 
 __all__ = [
+    "SUBJECT_INDEX_KIND",
+    "ChangeKind",
+    "Record",
+    "RecordStatus",
+    "RecordVersion",
+    "CatalogItem",
+    "CatalogStatus",
+    "CatalogVersion",
+    "ItemKind",
+    "Material",
+    "ServiceItem",
+    "SubjectType",
     "AuditEvent",
     "AuditHead",
     "Department",
