@@ -1,6 +1,7 @@
 """Every model, imported so that the metadata (and Alembic) sees the whole schema."""
 
 from backend.models.audit import AuditEvent, AuditHead
+from backend.models.calendar import CalendarDay, CalendarYear, DayKind, DaySource
 from backend.models.catalog import (
     CatalogItem,
     CatalogStatus,
@@ -30,6 +31,10 @@ __all__ = [
     "SubjectType",
     "AuditEvent",
     "AuditHead",
+    "CalendarDay",
+    "CalendarYear",
+    "DayKind",
+    "DaySource",
     "Department",
     "Principal",
     "RefreshToken",

@@ -21,6 +21,16 @@ class SubjectType(StrEnum):
     ENTERPRISE = "enterprise"
 
 
+class FieldType(StrEnum):
+    """The type of one field in a catalog item's spec."""
+
+    STRING = "string"
+    DATE = "date"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+
+
 class CatalogStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -54,6 +64,12 @@ class CatalogItem(Base):
 
     source_department: Mapped[Department] = relationship()
     versions: Mapped[list[CatalogVersion]] = relationship(back_populates="item", order_by="CatalogVersion.version")
+
+    def version_in_force(self) -> CatalogVersion | None:
+        """The version named by `current_version` (kept when retired); None before the first publication."""
+        if self.current_version is None:
+            return None
+        return next((v for v in self.versions if v.version == self.current_version), None)
 
 
 class CatalogVersion(Base):
