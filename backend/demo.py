@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.staff import create_staff
-from backend.models import Department, Role, StaffAccount
+from backend.demo_catalog import CATALOG, SERVICE_ITEMS
+from backend.models import CatalogItem, CatalogStatus, Department, Role, ServiceItem, StaffAccount
+from backend.services import catalog, service_items
 from backend.services.audit import SYSTEM
 from backend.services.departments import create_department
 
@@ -52,6 +54,24 @@ def seed(session: Session, *, now: datetime) -> list[str]:
             create_staff(session, actor=SYSTEM, username=username, password=DEMO_PASSWORD, role=role,
                          display_name=display_name, department_code=department, now=now)
             created.append(f"staff {username} ({role.value})")
+    created += _seed_catalog(session, now=now)
     if not created:
         return ["demo district already loaded: nothing changed"]
     return created + [f"demo staff password: {DEMO_PASSWORD}"]
+
+
+def _seed_catalog(session: Session, *, now: datetime) -> list[str]:
+    """The demo catalog items, published, and the service items whose materials map to them."""
+    created: list[str] = []
+    for spec in CATALOG:
+        status = session.scalar(select(CatalogItem.status).where(CatalogItem.code == spec["code"]))
+        if status is None:
+            catalog.create_item(session, actor=SYSTEM, now=now, **spec)
+        if status in (None, CatalogStatus.DRAFT):  # a draft left by an interrupted run is published now
+            catalog.publish_item(session, actor=SYSTEM, code=spec["code"], now=now)
+            created.append(f"catalog item {spec['code']} {spec['name']} ({spec['source_department']})")
+    for spec in SERVICE_ITEMS:
+        if session.scalar(select(ServiceItem.id).where(ServiceItem.code == spec["code"])) is None:
+            service_items.create_service_item(session, actor=SYSTEM, now=now, **spec)
+            created.append(f"service item {spec['code']} {spec['name']} ({spec['approval_department']})")
+    return created

@@ -1,5 +1,12 @@
 """Every model, imported so that the metadata (and Alembic) sees the whole schema."""
 
+from backend.models.applicant import (
+    Applicant,
+    AuthorizationStatus,
+    Binding,
+    EnterpriseAuthorization,
+    LegalRepLink,
+)
 from backend.models.audit import AuditEvent, AuditHead
 from backend.models.calendar import CalendarDay, CalendarYear, DayKind, DaySource
 from backend.models.catalog import (
@@ -12,11 +19,17 @@ from backend.models.catalog import (
     SubjectType,
 )
 from backend.models.department import Department
+from backend.models.dept_api import DepartmentKey, DeptNonce, PushOperation, PushRequest, RecordRejection
 from backend.models.record import SUBJECT_INDEX_KIND, ChangeKind, Record, RecordStatus, RecordVersion
 from backend.models.staff import Role, StaffAccount
 from backend.models.tokens import Principal, RefreshToken, TokenFamily
 
 __all__ = [
+    "Applicant",
+    "AuthorizationStatus",
+    "Binding",
+    "EnterpriseAuthorization",
+    "LegalRepLink",
     "SUBJECT_INDEX_KIND",
     "ChangeKind",
     "Record",
@@ -36,6 +49,11 @@ __all__ = [
     "DayKind",
     "DaySource",
     "Department",
+    "DepartmentKey",
+    "DeptNonce",
+    "PushOperation",
+    "PushRequest",
+    "RecordRejection",
     "Principal",
     "RefreshToken",
     "Role",

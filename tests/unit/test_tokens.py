@@ -11,7 +11,7 @@ from auth import tokens
 from backend.errors import Unauthorized
 from backend.models import Principal
 
-KEY = b"k" * 32
+KEY = b"k" * 64  # long enough for the HS512 forgery below too
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
