@@ -1,4 +1,4 @@
-"""Who is calling: bearer tokens to `g.staff`, roles checked; never a redirect, always JSON errors."""
+"""Who is calling: bearer tokens to `g.staff` or `g.applicant`, roles checked; never a redirect, always JSON errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from auth import sessions, tokens
 from backend.config import Config
 from backend.db import db
 from backend.errors import Forbidden, Unauthorized
-from backend.models import Principal, Role, StaffAccount
+from backend.models import Applicant, Principal, Role, StaffAccount
 from backend.services.audit import Actor
 from backend.web import now
 
@@ -53,6 +53,23 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def applicant_required(view: F) -> F:
+    """Require a live applicant access token; sets `g.applicant` and `g.token_family`."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        claims = tokens.verify_access(token_settings().key, _bearer(), principal=Principal.APPLICANT, now=now())
+        if not sessions.family_is_live(db.session(), claims.family_id):
+            raise Unauthorized("this login has ended; log in again", code="token_revoked")
+        applicant = db.session.get(Applicant, claims.account_id)
+        if applicant is None:
+            raise Unauthorized("this account does not exist", code="token_revoked")
+        g.applicant, g.token_family = applicant, claims.family_id
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def current_actor() -> Actor:

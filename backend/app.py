@@ -60,7 +60,22 @@ def _configure(app: Flask, config: Config, clock: Clock, collaborators: dict[str
     app.extensions["keys"] = keys
     app.extensions["protector"] = Protector(keys)
     app.extensions["collaborators"] = collaborators
+    _wire_collaborators(app, config, clock, collaborators)
     configure_logging(app, config.log_level)
+
+
+def _wire_collaborators(app: Flask, config: Config, clock: Clock, collaborators: dict[str, Any]) -> None:
+    """External systems: what create_app was handed, else the real clients from config (no network here)."""
+    from auth.wechat import HttpWeChat
+    from backend.services.realname import DevelopmentVerifier, HttpRealNameVerifier
+
+    wechat = collaborators.get("wechat") or HttpWeChat.from_config(config, clock)
+    realname = collaborators.get("realname")
+    if realname is None:
+        # Production without REALNAME_API_BASE never gets here: Config.check refuses to start.
+        realname = HttpRealNameVerifier(config.realname_api_base) if config.realname_api_base else DevelopmentVerifier()
+    app.extensions["wechat"] = wechat
+    app.extensions["realname"] = realname
 
 
 def _register_extensions(app: Flask, config: Config) -> None:
@@ -71,10 +86,13 @@ def _register_extensions(app: Flask, config: Config) -> None:
 def _register_blueprints(app: Flask) -> None:
     from auth.views import bp as staff_auth
     from backend.api.admin import bp as admin
+    from backend.api.catalog import bp as catalog
+    from backend.api.dept import bp as dept
     from backend.api.public import bp as public
     from backend.api.public import docs
+    from miniprogram_api import bp as miniprogram
 
-    for blueprint in (public, docs, staff_auth, admin):
+    for blueprint in (public, docs, staff_auth, admin, catalog, dept, miniprogram):
         app.register_blueprint(blueprint)
 
 

@@ -93,6 +93,13 @@ def mask_identifier(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+def mask_phone(value: str) -> str:
+    """Phone numbers for display: `138****8000` keeps the first three and the last four digits."""
+    if len(value) <= 7:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
 def mask_name(value: str) -> str:
     """Names for display: `张*`, `欧**芳` keeps the first and (from three characters) the last."""
     if len(value) <= 1:

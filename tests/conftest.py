@@ -88,8 +88,9 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str | None:
 
 
 @pytest.fixture
-def app(clock: FrozenClock, tmp_path: Any, migrated_database: str | None) -> Iterator[Flask]:
-    app = create_app(settings_for(tmp_path), clock=clock)
+def app(clock: FrozenClock, tmp_path: Any, migrated_database: str | None,
+        app_settings: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(settings_for(tmp_path, **app_settings), clock=clock)
     with app.app_context():
         if not ON_MYSQL:
             db.create_all()
@@ -160,3 +161,33 @@ def committing_database(tmp_path: Any) -> Iterator[CommittingDatabase]:
             with server.connect() as conn:
                 conn.execute(sa.text(f"DROP DATABASE `{name}`"))
             server.dispose()
+
+
+@pytest.fixture
+def app_settings() -> dict[str, Any]:
+    """Settings the `app` fixture adds; a test module overrides this fixture to point the app elsewhere."""
+    return {}
+
+
+@pytest.fixture
+def fake_wechat() -> Iterator[Any]:
+    """A fake WeChat API on 127.0.0.1 (tests/fakes/wechat.py); `.app_settings()` points the app at it."""
+    from tests.fakes.wechat import FakeWeChat
+
+    fake = FakeWeChat().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_realname() -> Iterator[Any]:
+    """A fake real-name authority on 127.0.0.1 (tests/fakes/realname.py)."""
+    from tests.fakes.realname import FakeRealName
+
+    fake = FakeRealName().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
