@@ -20,11 +20,20 @@ from backend.models.catalog import (
 )
 from backend.models.department import Department
 from backend.models.dept_api import DepartmentKey, DeptNonce, PushOperation, PushRequest, RecordRejection
+from backend.models.notification import Notification, OutboxKind, OutboxMessage, OutboxStatus
+from backend.models.objection import ACTIVE_OBJECTION_STATUSES, Objection, ObjectionStatus
 from backend.models.record import SUBJECT_INDEX_KIND, ChangeKind, Record, RecordStatus, RecordVersion
 from backend.models.staff import Role, StaffAccount
 from backend.models.tokens import Principal, RefreshToken, TokenFamily
 
 __all__ = [
+    "ACTIVE_OBJECTION_STATUSES",
+    "Notification",
+    "Objection",
+    "ObjectionStatus",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
     "Applicant",
     "AuthorizationStatus",
     "Binding",
