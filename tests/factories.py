@@ -229,10 +229,13 @@ def revoke_record(session: Session, clock: FrozenClock, *, item: str, record_no:
     """Revoke (注销) a record through `records.revoke_records`."""
     import uuid
 
+    from flask import current_app
+
     from backend.services import records
 
     catalog_item = catalog.get_item(session, item)
-    outcome = records.revoke_records(session, actor=SYSTEM, department=catalog_item.source_department,
+    outcome = records.revoke_records(session, current_app.extensions["protector"], actor=SYSTEM,
+                                     department=catalog_item.source_department,
                                      records=[{"catalog_item": item, "record_no": record_no, "reason": reason}],
                                      idempotency_key=uuid.uuid4().hex, request_digest=uuid.uuid4().hex, now=clock())
     assert outcome.body["results"][0]["status"] == "accepted", outcome.body

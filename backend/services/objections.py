@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.models import ACTIVE_OBJECTION_STATUSES, Objection
+from backend.protection import Protector
+
+if TYPE_CHECKING:
+    from backend.services.record_changes import RecordChange
 
 
 def active_objections(session: Session, record_ids: Iterable[int]) -> dict[int, Objection]:
@@ -20,3 +26,8 @@ def active_objections(session: Session, record_ids: Iterable[int]) -> dict[int, 
         .order_by(Objection.filed_at)
     ).all()
     return {row.record_id: row for row in rows}
+
+
+def on_record_changes(session: Session, protector: Protector, *, changes: Sequence[RecordChange],
+                      now: datetime) -> None:
+    """Objections awaiting a correction of these records become corrected (not built yet: issue 6)."""

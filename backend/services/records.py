@@ -56,8 +56,9 @@ from backend.models import (
 )
 from backend.models.catalog import FieldType
 from backend.protection import Protector, mask_identifier
-from backend.services import audit, catalog, workdays
+from backend.services import audit, catalog, record_changes, workdays
 from backend.services.audit import Actor
+from backend.services.record_changes import RecordChange
 
 MAX_BATCH = 1000
 # A produced_at this far ahead of the server's clock is still accepted (the source's clock may run fast).
@@ -513,7 +514,7 @@ def _accepted(index: int, code: str, record_no: str, *, record_id: int | None, v
     return result
 
 
-def _run(session: Session, *, actor: Actor, department: Department, operation: PushOperation,
+def _run(session: Session, protector: Protector, *, actor: Actor, department: Department, operation: PushOperation,
          entries: Sequence[Any], idempotency_key: str, request_digest: str, now: datetime,
          handle: Callable[[Session, _Batch, Sequence[Any], _Writes, datetime], list[RecordResultJSON]]
          ) -> PushOutcome:
@@ -535,6 +536,8 @@ def _run(session: Session, *, actor: Actor, department: Department, operation: P
         session.rollback()
         raise ConcurrentPush("another push changed these records at the same moment; nothing was written; "
                              "retry with the same Idempotency-Key") from exc
+    record_changes.apply(session, protector, now=now, changes=[
+        RecordChange(v["record_id"], v["version"], v["change"], v.get("objection_id")) for v in writes.versions])
     body = _body(operation, idempotency_key, results, now)
     claim.accepted, claim.rejected, claim.response = body["accepted"], body["rejected"], dict(body)
     audit.record(session, actor=actor, action=f"records.{operation.value}", now=now, target_type="push_request",
@@ -784,7 +787,7 @@ def push_records(session: Session, protector: Protector, *, actor: Actor, depart
     Only the item's source department may push (403 `not_source` for the whole request otherwise). A replay
     of the same Idempotency-Key and body returns the first answer and writes nothing; another body is a 409.
     """
-    return _run(session, actor=actor, department=department, operation=PushOperation.PUSH, entries=records,
+    return _run(session, protector, actor=actor, department=department, operation=PushOperation.PUSH, entries=records,
                 idempotency_key=idempotency_key, request_digest=request_digest, now=now,
                 handle=_push_handler(protector))
 
@@ -857,10 +860,10 @@ def _revoke_handler(session: Session, batch: _Batch, entries: Sequence[Any], wri
     return results
 
 
-def revoke_records(session: Session, *, actor: Actor, department: Department, records: Sequence[Any],
-                   idempotency_key: str, request_digest: str, now: datetime) -> PushOutcome:
+def revoke_records(session: Session, protector: Protector, *, actor: Actor, department: Department,
+                   records: Sequence[Any], idempotency_key: str, request_digest: str, now: datetime) -> PushOutcome:
     """Revoke (注销) records: each gets a revoke version, history kept; lateness counts from `revoked_at`."""
-    return _run(session, actor=actor, department=department, operation=PushOperation.REVOKE, entries=records,
+    return _run(session, protector, actor=actor, department=department, operation=PushOperation.REVOKE, entries=records,
                 idempotency_key=idempotency_key, request_digest=request_digest, now=now, handle=_revoke_handler)
 
 

@@ -80,8 +80,8 @@ def push(app, clock, department, batch, *, key: str | None = None, revoke: bool 
     digest = hashlib.sha256(json.dumps(batch, sort_keys=True).encode()).hexdigest()
     key = key or f"key-{next(_counter)}"
     if revoke:
-        return revoke_records(db.session(), actor=SYSTEM, department=department, records=batch,
-                              idempotency_key=key, request_digest=digest, now=clock())
+        return revoke_records(db.session(), app.extensions["protector"], actor=SYSTEM, department=department,
+                              records=batch, idempotency_key=key, request_digest=digest, now=clock())
     return push_records(db.session(), app.extensions["protector"], actor=SYSTEM, department=department,
                         records=batch, idempotency_key=key, request_digest=digest, now=clock())
 

@@ -157,7 +157,8 @@ def push_records() -> Response:
 def revoke_records() -> Response:
     key = _idempotency_key()
     req = parse_json(RevokeRecordsRequest)
-    outcome = records.revoke_records(db.session(), actor=current_actor(), department=g.department,
+    outcome = records.revoke_records(db.session(), current_app.extensions["protector"], actor=current_actor(),
+                                     department=g.department,
                                      records=req.records, idempotency_key=key, request_digest=_request_digest(),
                                      now=now())
     return push_result_to_json(outcome)
