@@ -4,13 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app backend
 
-.PHONY: setup serve test lint db demo
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: setup system-deps serve test lint db demo
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-setup: $(BIN)/activate
+# The Chinese font of the receipt PDFs, and pdftotext with which the tests read them (Debian packages).
+system-deps:
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || ! command -v pdftotext >/dev/null; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-wqy-microhei poppler-utils; \
+	fi
+
+setup: $(BIN)/activate system-deps
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
 db: setup

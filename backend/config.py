@@ -73,14 +73,17 @@ class Config:
             "ESHARE_TOKEN_KEY": self.token_key,
             "ESHARE_RECEIPT_KEY": self.receipt_key,
             "REALNAME_API_BASE": self.realname_api_base,
+            "WECHAT_APPID": self.wechat_appid,
+            "WECHAT_SECRET": self.wechat_secret,
+        }
+        reasons = {
+            "REALNAME_API_BASE": "the development real-name verifier is refused in production",
+            "WECHAT_APPID": "WeChat login needs the mini-program's credentials",
+            "WECHAT_SECRET": "WeChat login needs the mini-program's credentials",
         }
         for name, value in required.items():
             if not value:
-                why = (
-                    "the development real-name verifier is refused in production"
-                    if name == "REALNAME_API_BASE"
-                    else "production never generates keys or defaults"
-                )
+                why = reasons.get(name, "production never generates keys or defaults")
                 raise ConfigError(f"{name} is not set: {why}.")
 
 

@@ -13,6 +13,8 @@ def test_login_returns_tokens_and_account(client, session, clock):
     assert body["expires_in"] == 900
     assert body["account"]["role"] == "counter_staff"
     assert body["account"]["department"] == {"code": "NH-SCJ", "name": "区市场监督管理局"}
+    # Stored in UTC, shown in Shanghai time: the frozen clock stands at 02:00Z = 10:00+08:00.
+    assert body["account"]["last_login_at"] == "2026-03-02T10:00:00+08:00"
     me = client.get("/api/staff/me", headers=bearer(body))
     assert me.status_code == 200
     assert me.get_json()["username"] == "counter1"

@@ -16,6 +16,8 @@ PRODUCTION = {
     "SECRET_KEY": "s" * 40,
     "DATABASE_URL": "sqlite://",
     "REALNAME_API_BASE": "http://127.0.0.1:9/realname",
+    "WECHAT_APPID": "wx0123456789abcdef",
+    "WECHAT_SECRET": "s" * 32,
     **TEST_KEYS,
 }
 
@@ -43,7 +45,7 @@ def test_development_keystore_follows_the_configured_cipher(tmp_path):
 
 
 @pytest.mark.parametrize("setting", ["SECRET_KEY", "DATABASE_URL", "ESHARE_FIELD_KEYS", "ESHARE_BLIND_INDEX_KEY",
-                                     "ESHARE_TOKEN_KEY", "ESHARE_RECEIPT_KEY"])
+                                     "ESHARE_TOKEN_KEY", "ESHARE_RECEIPT_KEY", "WECHAT_APPID", "WECHAT_SECRET"])
 def test_production_refuses_to_start_without_each_key(tmp_path, setting):
     with pytest.raises(ConfigError, match=setting):
         create_app({**PRODUCTION, "INSTANCE_PATH": str(tmp_path), setting: ""})
