@@ -116,6 +116,12 @@ def test_every_route_is_in_the_openapi_document(app, client):
     assert "access_token" in login["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
 
 
+def test_the_openapi_document_is_valid_openapi(client):
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/openapi.json").get_json())
+
+
 def test_an_undocumented_route_is_caught(tmp_path, clock):
     app = create_app(settings_for(tmp_path), clock=clock)
     extra = Blueprint("extra", __name__)
