@@ -29,7 +29,7 @@ demo: db
 
 # Install, migrate, load the demo district, serve on 127.0.0.1:5000.
 serve: demo
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:5000 --access-logfile - 'backend:create_app()'
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:5000 'backend:create_app()'
 
 # Install and run the whole suite (SQLite by default; MariaDB when DATABASE_URL says so).
 test: setup

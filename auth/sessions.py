@@ -85,6 +85,11 @@ def revoke_family(session: Session, *, family_id: int, now: datetime, reason: st
     session.flush()
 
 
+def family_of(session: Session, refresh_token: str) -> int | None:
+    """The login family a refresh token belongs to."""
+    return session.scalar(select(RefreshToken.family_id).where(RefreshToken.token_hash == _digest(refresh_token)))
+
+
 def family_is_live(session: Session, family_id: int) -> bool:
     family = session.get(TokenFamily, family_id)
     return family is not None and family.revoked_at is None

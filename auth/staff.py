@@ -121,6 +121,20 @@ def logout(session: Session, *, account: StaffAccount, family_id: int, request_i
     session.commit()
 
 
+def refresh(session: Session, settings: sessions.TokenSettings, *, refresh_token: str,
+            now: datetime) -> tuple[StaffAccount, sessions.TokenPair]:
+    """Rotate a staff refresh token; a deactivated account's login ends instead."""
+    pair = sessions.rotate(session, settings, refresh_token=refresh_token, principal=Principal.STAFF, now=now)
+    account = session.get(StaffAccount, pair.account_id)
+    if account is None or not account.is_active:
+        family_id = sessions.family_of(session, refresh_token)
+        if family_id is not None:
+            sessions.revoke_family(session, family_id=family_id, now=now, reason="account_inactive")
+            session.commit()
+        raise Unauthorized("this staff account is not active", code="account_inactive")
+    return account, pair
+
+
 def get_staff(session: Session, account_id: int) -> StaffAccount:
     account = session.get(StaffAccount, account_id)
     if account is None:

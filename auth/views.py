@@ -17,7 +17,6 @@ from auth.schemas import (
     staff_to_json,
 )
 from backend.db import db
-from backend.models import Principal
 from backend.openapi import documented
 from backend.web import now, parse_json
 
@@ -46,9 +45,8 @@ def login() -> TokenResponse:
             response=TokenResponse, errors=(401,), tags=("staff",))
 def refresh() -> TokenResponse:
     req = parse_json(RefreshRequest)
-    pair = sessions.rotate(db.session(), token_settings(), refresh_token=req.refresh_token,
-                           principal=Principal.STAFF, now=now())
-    return _tokens_to_json(pair, staff_service.get_staff(db.session(), pair.account_id))
+    account, pair = staff_service.refresh(db.session(), token_settings(), refresh_token=req.refresh_token, now=now())
+    return _tokens_to_json(pair, account)
 
 
 @bp.post("/logout")

@@ -151,3 +151,15 @@ def test_staff_roles_below_admin_need_a_department(client, session, clock):
     again = client.post("/api/admin/staff", headers=headers, json={
         "username": "op1", "password": PASSWORD, "role": "dept_operator", "department": "NH-SCJ"})
     assert again.status_code == 409
+
+
+def test_a_deactivated_account_cannot_refresh_or_use_its_tokens(client, session, clock):
+    account = make_staff(session, clock)
+    tokens = login_staff(client, "admin")
+    account.is_active = False
+    session.commit()
+    assert client.get("/api/staff/me", headers=bearer(tokens)).status_code == 401
+    refused = client.post("/api/staff/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "account_inactive"
+    assert _login(client).status_code == 401
