@@ -13,7 +13,6 @@ from auth.passwords import hash_password, verify_password
 from backend.errors import (
     Conflict,
     Locked,
-    NotFound,
     TooManyRequests,
     Unauthorized,
     ValidationError,
@@ -133,10 +132,3 @@ def refresh(session: Session, settings: sessions.TokenSettings, *, refresh_token
             session.commit()
         raise Unauthorized("this staff account is not active", code="account_inactive")
     return account, pair
-
-
-def get_staff(session: Session, account_id: int) -> StaffAccount:
-    account = session.get(StaffAccount, account_id)
-    if account is None:
-        raise NotFound("no such staff account")
-    return account
