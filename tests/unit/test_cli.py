@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from backend.models import AuditEvent, Department, Role, StaffAccount
+from backend.demo_people import DEMO_APPLICANTS
+from backend.models import AuditEvent, Department, PushRequest, Record, RecordVersion, Role, StaffAccount
 from tests.factories import login_staff
 
 
@@ -36,9 +37,10 @@ def test_seed_demo_loads_the_district_and_a_second_run_changes_nothing(app, sess
             "佛山市南海区人力资源和社会保障局", "佛山市南海区政务服务数据管理局"} <= names
     roles = {a.role for a in session.scalars(select(StaffAccount))}
     assert roles == {Role.DATA_ADMIN, Role.DEPT_OPERATOR, Role.COUNTER_STAFF}
-    counts = [session.scalar(select(func.count()).select_from(model)) for model in (Department, StaffAccount,
-                                                                                   AuditEvent)]
+    assert all(f"{a.name} {a.id_number}" in first.output for a in DEMO_APPLICANTS)
+    models = (Department, StaffAccount, AuditEvent, Record, RecordVersion, PushRequest)
+    counts = [session.scalar(select(func.count()).select_from(model)) for model in models]
+    assert counts[3] > 1000
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0 and "nothing changed" in second.output
-    assert [session.scalar(select(func.count()).select_from(model)) for model in (Department, StaffAccount,
-                                                                                 AuditEvent)] == counts
+    assert [session.scalar(select(func.count()).select_from(model)) for model in models] == counts
