@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, encrypted_info, str_enum
@@ -63,3 +63,36 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subscription(Base):
+    """A subscribe-message template the applicant accepted in `wx.requestSubscribeMessage` (one row per event).
+
+    `template_id` is the template the acceptance was for: when the configured template of the event
+    changes, the old acceptance no longer covers it and messages are skipped until the user accepts again.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("applicant_id", "event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    event: Mapped[str] = mapped_column(String(40))
+    template_id: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffNotification(Base):
+    """An in-app message to a staff member (overdue objections, reminders, unknown calendars)."""
+
+    __tablename__ = "staff_notifications"
+    __table_args__ = (Index("ix_staff_notifications_staff_created", "staff_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    event: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(String(500))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # ids only, never personal values
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

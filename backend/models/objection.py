@@ -33,6 +33,9 @@ class Objection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    # "<record_id>:<field>" while open or correcting, else None: the unique index allows one active
+    # objection per record and field, also when two are filed at the same moment.
+    active_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     record_version: Mapped[int] = mapped_column(Integer)  # the version objected to
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))  # the record's source
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
@@ -42,6 +45,10 @@ class Objection(Base):
     status: Mapped[ObjectionStatus] = mapped_column(str_enum(ObjectionStatus, 12))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decision_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: that year's calendar is unknown
+    # The year whose working-day calendar is missing for the pending deadline (never guessed); the sweep
+    # computes the deadline once the administrator loads it, and tells the administrators once.
+    calendar_unknown_year: Mapped[int | None] = mapped_column(Integer)
+    calendar_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision: Mapped[str | None] = mapped_column(String(12))  # correct | reject
     decision_reason: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))

@@ -13,7 +13,7 @@ record never shows as valid, also through a binding made while it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session, selectinload
 from backend.db import Page, paginate
 from backend.errors import Conflict, NotFound, ValidationError
 from backend.models import (
+    ACTIVE_OBJECTION_STATUSES,
     Applicant,
     Binding,
     ItemKind,
+    Objection,
     Record,
     RecordStatus,
     RecordVersion,
@@ -97,13 +99,25 @@ class WalletBinding:
     record: WalletRecord
 
 
+def objected_records(session: Session, record_ids: Iterable[int]) -> set[int]:
+    """Which of these records have an objection open or awaiting its correction (one query)."""
+    ids = list(set(record_ids))
+    if not ids:
+        return set()
+    return set(session.scalars(select(Objection.record_id).where(
+        Objection.record_id.in_(ids), Objection.status.in_(ACTIVE_OBJECTION_STATUSES))))
+
+
 def under_objection(session: Session, record: Record) -> bool:
-    """Hook: is an objection on this record open? Always False until the objections issue implements it."""
-    return False
+    """Is an objection on this record open or awaiting its correction? Then it shows so to everyone."""
+    return record.id in objected_records(session, [record.id])
 
 
-def record_status(session: Session, record: Record, now: datetime) -> str:
-    """The record's status for the applicant today: revoked, expired, not_yet_valid, under_objection or valid."""
+def record_status(session: Session, record: Record, now: datetime, *, objected: bool | None = None) -> str:
+    """The record's status for the applicant today: revoked, expired, not_yet_valid, under_objection or valid.
+
+    `objected` says whether it is under objection when the caller already knows (lists ask once for all).
+    """
     if record.status is RecordStatus.REVOKED:
         return REVOKED
     day = today(now)
@@ -111,7 +125,7 @@ def record_status(session: Session, record: Record, now: datetime) -> str:
         return EXPIRED
     if record.valid_from is not None and day < record.valid_from:
         return NOT_YET_VALID
-    if under_objection(session, record):
+    if objected if objected is not None else under_objection(session, record):
         return UNDER_OBJECTION
     return VALID
 
@@ -152,6 +166,7 @@ def _latest_versions(session: Session, records: Sequence[Record]) -> dict[int, R
 def _wallet_records(session: Session, protector: Protector, records: Sequence[Record],
                     now: datetime) -> list[WalletRecord]:
     latest = _latest_versions(session, records)
+    objected = objected_records(session, [r.id for r in records])
     names: dict[str, str] = {}
     entries = []
     for record in records:
@@ -160,7 +175,8 @@ def _wallet_records(session: Session, protector: Protector, records: Sequence[Re
         if token not in names:
             name = protector.decrypt(token, context=SUBJECT_NAME_CONTEXT)
             names[token] = mask_name(name) if record.subject_type is SubjectType.PERSON else name
-        entries.append(WalletRecord(record, record_status(session, record, now), names[token]))
+        entries.append(WalletRecord(record, record_status(session, record, now, objected=record.id in objected),
+                                    names[token]))
     return entries
 
 
@@ -226,6 +242,11 @@ def _fields(protector: Protector, record: Record) -> tuple[RecordVersion, list[F
             change=source.change.value, produced_at=source.produced_at, received_at=source.received_at,
             catalog_version=source.catalog_version.version))
     return latest, fields
+
+
+def current_fields(protector: Protector, record: Record) -> tuple[RecordVersion, list[FieldValue]]:
+    """The record's latest version and every field's current value with the version that set it (provenance)."""
+    return _fields(protector, record)
 
 
 def get_record(session: Session, protector: Protector, *, applicant: Applicant, actor: Actor, record_id: int,

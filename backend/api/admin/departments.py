@@ -7,6 +7,7 @@ from typing_extensions import TypedDict
 
 from auth.decorators import current_actor, staff_required
 from backend.api.admin import bp
+from backend.api.admin.webhooks import webhook_policy
 from backend.clock import iso
 from backend.db import db
 from backend.models import Department, Role
@@ -61,11 +62,11 @@ def list_departments() -> DepartmentPage:
 
 @bp.post("/departments")
 @staff_required(Role.DATA_ADMIN)
-@documented("Create a department", auth="staff", body=CreateDepartmentRequest, response=DepartmentJSON,
-            status=201, errors=(403, 409))
+@documented("Create a department (a webhook URL is checked; its secret comes from PUT .../webhook)", auth="staff",
+            body=CreateDepartmentRequest, response=DepartmentJSON, status=201, errors=(403, 409))
 def create_department() -> tuple[DepartmentJSON, int]:
     req = parse_json(CreateDepartmentRequest)
     department = departments.create_department(
         db.session(), actor=current_actor(), code=req.code, name=req.name, is_source=req.is_source,
-        is_approval=req.is_approval, webhook_url=req.webhook_url, now=now())
+        is_approval=req.is_approval, webhook_url=req.webhook_url, now=now(), webhook_policy=webhook_policy())
     return department_to_json(department), 201
