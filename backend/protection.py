@@ -109,6 +109,13 @@ def mask_name(value: str) -> str:
     return value[0] + "*" * (len(value) - 2) + value[-1]
 
 
+def mask_username(value: str) -> str:
+    """Staff account names where applicants or the public see them: `sc********r`."""
+    if len(value) <= 3:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:2] + "*" * (len(value) - 3) + value[-1]
+
+
 # Known-answer vectors: AES-256-GCM from the GCM specification (test case 14),
 # SM4-GCM from RFC 8998 appendix A.1.
 _VECTORS = {
