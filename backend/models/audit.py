@@ -38,3 +38,20 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain head (`flask audit checkpoint`, daily), kept here and exported elsewhere.
+
+    `signature` is Ed25519 (the receipt key) over the canonical JSON of {type, seq, hash, at}; `key_id` names
+    the public key that verifies it. An exported copy detects truncation or replacement of the whole chain.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signature: Mapped[str] = mapped_column(String(100))  # base64 of the 64-byte signature
+    key_id: Mapped[str] = mapped_column(String(32))

@@ -107,6 +107,9 @@ def test_concurrent_writers_never_fork_the_chain(committing_database, tmp_path):
         try:
             with app.app_context():
                 for i in range(15):
+                    # Read first, as every real use case does: on InnoDB this fixes the transaction's
+                    # snapshot before the append waits for the head's lock.
+                    db.session.execute(select(AuditEvent.id).limit(1)).all()
                     audit.record(db.session, actor=Actor("staff", str(n)), action="concurrent.append",
                                  now=app.extensions["clock"](), details={"writer": n, "i": i})
                     db.session.commit()
