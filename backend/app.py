@@ -87,12 +87,15 @@ def _register_blueprints(app: Flask) -> None:
     from auth.views import bp as staff_auth
     from backend.api.admin import bp as admin
     from backend.api.catalog import bp as catalog
+    from backend.api.counter import bp as counter
     from backend.api.dept import bp as dept
     from backend.api.public import bp as public
     from backend.api.public import docs
+    from backend.api.receipts import bp as receipts
+    from backend.api.staff import bp as staff
     from miniprogram_api import bp as miniprogram
 
-    for blueprint in (public, docs, staff_auth, admin, catalog, dept, miniprogram):
+    for blueprint in (public, docs, staff_auth, staff, admin, catalog, dept, counter, receipts, miniprogram):
         app.register_blueprint(blueprint)
 
 

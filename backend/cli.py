@@ -24,6 +24,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(records_group)
+    app.cli.add_command(objections_group)
+    app.cli.add_command(notifications_group)
+    app.cli.add_command(retention_group)
+    app.cli.add_command(quality_group)
+    app.cli.add_command(conflicts_group)
 
 
 def _now():  # type: ignore[no-untyped-def]
@@ -54,10 +59,10 @@ def create_admin(username: str, display_name: str | None) -> None:
 
 @click.command("seed-demo")
 def seed_demo() -> None:
-    """Load the demo district; running it again changes nothing."""
+    """Load the demo district: catalog, staff, people, enterprises, their records; a re-run changes nothing."""
     from backend.demo import seed
 
-    summary = seed(db.session(), now=_now())
+    summary = seed(db.session(), now=_now(), protector=current_app.extensions["protector"])
     for line in summary:
         click.echo(line)
 
@@ -65,15 +70,52 @@ def seed_demo() -> None:
 audit_group = AppGroup("audit", help="The audit chain.")
 
 
+def _exported_checkpoints(path: Path) -> list[object]:
+    """Checkpoints as exported: a JSON list, the `GET /api/admin/audit/checkpoints` page, or one per line."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path.name}: neither JSON nor JSON lines ({exc.msg})") from exc
+    if isinstance(loaded, dict) and isinstance(loaded.get("items"), list):
+        return list(loaded["items"])
+    return loaded if isinstance(loaded, list) else [loaded]
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Walk the chain; exit non-zero at the first edited, deleted, inserted or reordered event."""
-    report = audit.verify_chain(db.session())
+@click.option("--checkpoints", "checkpoints_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Exported checkpoints to check the chain against (truncation, replacement).")
+def audit_verify(checkpoints_file: Path | None) -> None:
+    """Walk the chain; exit non-zero at the first edited, deleted, inserted or reordered event, or when the
+    chain disagrees with exported checkpoints."""
+    session = db.session()
+    report = audit.verify_chain(session)
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} events, head {report.head_seq}")
-        return
-    click.echo(f"audit chain BROKEN at event {report.seq}: {report.problem}", err=True)
-    sys.exit(1)
+    else:
+        click.echo(f"audit chain BROKEN at event {report.seq}: {report.problem}", err=True)
+    checked_ok = True
+    if checkpoints_file is not None:
+        public_key = current_app.extensions["keys"].receipt_key.public_key()
+        checked = audit.verify_checkpoints(session, public_key, _exported_checkpoints(checkpoints_file))
+        checked_ok = checked.ok
+        if checked.ok:
+            click.echo(f"checkpoints agree: {checked.checked} checked against head {checked.head_seq}")
+        for problem in checked.problems:
+            click.echo(f"checkpoint FAILED: {problem.problem}", err=True)
+    if not (report.ok and checked_ok):
+        sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain head (run daily) and print the checkpoint as JSON: keep a copy outside this database."""
+    signing_key = current_app.extensions["keys"].receipt_key
+    checkpoint = audit.write_checkpoint(db.session(), signing_key, actor=SYSTEM, now=_now())
+    click.echo(json.dumps(audit.checkpoint_to_json(checkpoint, signing_key.public_key()), ensure_ascii=False))
 
 
 keys_group = AppGroup("keys", help="Field-encryption keys.")
@@ -195,3 +237,90 @@ def records_import(file: Path, department_code: str) -> None:
         click.echo(f"first {len(rejects)} of {counts['rejected']} rejects:")
         for line in rejects:
             click.echo(line)
+
+
+quality_group = AppGroup("quality", help="Quality figures of the source departments.")
+
+
+@quality_group.command("refresh")
+@click.option("--full", is_flag=True, help="Recount everything from the start instead of what is new.")
+def quality_refresh(full: bool) -> None:
+    """Count new pushes into the daily quality aggregates and rebuild changed item snapshots (cron)."""
+    from backend.services import quality
+
+    report = quality.refresh(db.session(), now=_now(), full=full)
+    days = f"{report.first_day}..{report.last_day}" if report.first_day else "none"
+    click.echo(f"quality refreshed: {report.versions} versions and {report.rejections} rejections counted; "
+               f"days rebuilt {days} ({report.days} with pushes); {report.items} item snapshots rebuilt")
+
+
+conflicts_group = AppGroup("conflicts", help="Multi-source verification (多源校核).")
+
+
+@conflicts_group.command("scan")
+@click.option("--full", is_flag=True, help="Compare every subject held by two departments, not only changed ones.")
+def conflicts_scan(full: bool) -> None:
+    """Compare common attributes across source departments; open, update and resolve conflicts (cron)."""
+    from backend.services import conflicts
+
+    report = conflicts.scan(db.session(), current_app.extensions["protector"], now=_now(), full=full)
+    click.echo(f"conflicts scanned: {report.subjects} subjects compared; {report.opened} opened, "
+               f"{report.updated} updated, {report.resolved} resolved")
+
+
+retention_group = AppGroup("retention", help="Retention of confirmation records (3 years) and drafts (7 days).")
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed or anonymized; change nothing.")
+def retention_run(dry_run: bool) -> None:
+    """Delete drafts older than 7 days, mark lapsed confirmations expired, anonymize records past 3 years."""
+    from backend.services.retention import run_retention
+
+    report = run_retention(db.session(), actor=SYSTEM, now=_now(), dry_run=dry_run)
+    click.echo("retention dry run: nothing was changed" if dry_run else "retention run:")
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
+objections_group = AppGroup("objections", help="Data objections (数据异议).")
+
+
+@objections_group.command("sweep")
+def objections_sweep() -> None:
+    """Flag overdue decisions and corrections, remind before deadlines; idempotent, safe every minute."""
+    from backend.services.objections import sweep
+
+    report = sweep(db.session(), now=_now())
+    click.echo(f"objections sweep: {report.decision_overdue} decision(s) and {report.correction_overdue} "
+               f"correction(s) newly overdue, {report.decision_reminders + report.correction_reminders} reminder(s), "
+               f"{report.deadlines_computed} deadline(s) computed, {report.calendar_alerts} unknown-calendar alert(s)")
+
+
+notifications_group = AppGroup("notifications", help="The outbox: WeChat subscribe messages and webhooks.")
+
+
+@notifications_group.command("worker")
+def notifications_worker() -> None:
+    """Deliver outbox messages until SIGTERM or Ctrl-C; run as many at once as you like."""
+    import signal
+    import threading
+
+    from notifications.worker import Worker
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"notifications worker {worker.name}: delivering until SIGTERM")
+    worker.run(stop)
+
+
+@notifications_group.command("deliver")
+@click.option("--once", is_flag=True, required=True, help="Deliver everything due, then exit.")
+def notifications_deliver(once: bool) -> None:
+    """Deliver everything due now, then exit (cron, or by hand after an outage)."""
+    from notifications.worker import Worker
+
+    report = Worker(current_app._get_current_object()).drain()  # type: ignore[attr-defined]
+    click.echo(f"notifications delivered: {report}")

@@ -11,6 +11,9 @@ from backend.errors import ConfigError
 
 DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
 FIELD_CIPHERS = ("aes-256-gcm", "sm4-gcm")
+DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+# A counter code shown at the counter lives at most this long (SYSTEM.md: valid ≤ 300 s).
+MAX_COUNTER_CODE_TTL_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class Config:
     login_lock_seconds: int = 900
     max_content_length: int = 8 * 1024 * 1024
     webhook_allowed_hosts: tuple[str, ...] = ()
+    confirmation_ttl_days: int = 30
+    counter_code_ttl_seconds: int = MAX_COUNTER_CODE_TTL_SECONDS
+    receipt_font: str = DEFAULT_RECEIPT_FONT
+    webhook_timeout_seconds: int = 10
+    # Subscribe-message templates: "event=template_id,..." (events in notifications/wechat.py).
+    wechat_templates: str | None = None
+    # The outbox (notifications/outbox.py): attempts before dead-letter, backoff base and cap, claim lease.
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: int = 30
+    outbox_backoff_max_seconds: int = 3600
+    outbox_lease_seconds: int = 120
+    outbox_batch: int = 20
+    worker_poll_seconds: int = 5
     log_level: str = "INFO"
 
     @property
@@ -63,6 +79,12 @@ class Config:
             raise ConfigError(f"ESHARE_ENV must be 'development' or 'production', not {self.env!r}")
         if self.field_cipher not in FIELD_CIPHERS:
             raise ConfigError(f"ESHARE_FIELD_CIPHER must be one of {', '.join(FIELD_CIPHERS)}")
+        if not 1 <= self.confirmation_ttl_days <= 366:
+            raise ConfigError("CONFIRMATION_TTL_DAYS must be between 1 and 366 days")
+        if not 1 <= self.counter_code_ttl_seconds <= MAX_COUNTER_CODE_TTL_SECONDS:
+            raise ConfigError(f"COUNTER_CODE_TTL_SECONDS must be between 1 and {MAX_COUNTER_CODE_TTL_SECONDS}: "
+                              "a counter code is valid at most 300 seconds")
+        self._check_delivery()
         if not self.production:
             return
         required = {
@@ -85,6 +107,29 @@ class Config:
             if not value:
                 why = reasons.get(name, "production never generates keys or defaults")
                 raise ConfigError(f"{name} is not set: {why}.")
+
+
+    def _check_delivery(self) -> None:
+        from notifications.wechat import parse_templates
+
+        try:
+            parse_templates(self.wechat_templates)
+        except ValueError as exc:
+            raise ConfigError(f"WECHAT_TEMPLATES: {exc}") from None
+        if self.outbox_max_attempts < 1:
+            raise ConfigError("OUTBOX_MAX_ATTEMPTS must be at least 1")
+        if self.outbox_lease_seconds < 30:
+            raise ConfigError("OUTBOX_LEASE_SECONDS must be at least 30: a lease shorter than one delivery's "
+                              "timeouts lets a second worker send the same message")
+
+    def wechat_template_ids(self) -> dict[str, str]:
+        """Template id per subscribe event; in development, a placeholder for each event not configured."""
+        from notifications.wechat import SUBSCRIBE_EVENTS, parse_templates
+
+        configured = parse_templates(self.wechat_templates)
+        if self.production:
+            return configured
+        return {event: configured.get(event, f"dev-{event}") for event in SUBSCRIBE_EVENTS}
 
 
 # Settings whose environment name is not simply the upper-cased field name.

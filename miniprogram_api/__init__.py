@@ -5,4 +5,15 @@ from flask import Blueprint
 bp = Blueprint("mp", __name__, url_prefix="/api/mp")
 
 # Each module adds its routes to `bp`; imported for that effect.
-from miniprogram_api import auth, bindings, enterprise_authorizations, me, records  # noqa: E402,F401
+from miniprogram_api import (  # noqa: E402,F401
+    access_log,
+    auth,
+    bindings,
+    confirmations,
+    enterprise_authorizations,
+    me,
+    notifications,
+    objections,
+    readiness,
+    records,
+)

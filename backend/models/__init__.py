@@ -7,7 +7,7 @@ from backend.models.applicant import (
     EnterpriseAuthorization,
     LegalRepLink,
 )
-from backend.models.audit import AuditEvent, AuditHead
+from backend.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from backend.models.calendar import CalendarDay, CalendarYear, DayKind, DaySource
 from backend.models.catalog import (
     CatalogItem,
@@ -18,15 +18,40 @@ from backend.models.catalog import (
     ServiceItem,
     SubjectType,
 )
-from backend.models.department import Department
+from backend.models.confirmation import (
+    ON_HOLD,
+    Acceptance,
+    Confirmation,
+    ConfirmationItem,
+    ConfirmationStatus,
+    CounterCode,
+    Receipt,
+)
+from backend.models.conflict import ConflictScan, ConflictStatus, SourceConflict, SourceConflictDepartment
+from backend.models.department import Department, DepartmentWebhook
 from backend.models.dept_api import DepartmentKey, DeptNonce, PushOperation, PushRequest, RecordRejection
-from backend.models.notification import Notification, OutboxKind, OutboxMessage, OutboxStatus
+from backend.models.notification import (
+    Notification,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    StaffNotification,
+    Subscription,
+)
 from backend.models.objection import ACTIVE_OBJECTION_STATUSES, Objection, ObjectionStatus
+from backend.models.quality import QualityDaily, QualityItemSnapshot, QualityRecordState, QualityState
 from backend.models.record import SUBJECT_INDEX_KIND, ChangeKind, Record, RecordStatus, RecordVersion
 from backend.models.staff import Role, StaffAccount
 from backend.models.tokens import Principal, RefreshToken, TokenFamily
 
 __all__ = [
+    "ON_HOLD",
+    "Acceptance",
+    "Confirmation",
+    "ConfirmationItem",
+    "ConfirmationStatus",
+    "CounterCode",
+    "Receipt",
     "ACTIVE_OBJECTION_STATUSES",
     "Notification",
     "Objection",
@@ -34,6 +59,9 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "StaffNotification",
+    "Subscription",
+    "DepartmentWebhook",
     "Applicant",
     "AuthorizationStatus",
     "Binding",
@@ -51,19 +79,28 @@ __all__ = [
     "Material",
     "ServiceItem",
     "SubjectType",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "CalendarDay",
     "CalendarYear",
     "DayKind",
     "DaySource",
+    "ConflictScan",
+    "ConflictStatus",
     "Department",
     "DepartmentKey",
     "DeptNonce",
     "PushOperation",
     "PushRequest",
     "RecordRejection",
+    "SourceConflict",
+    "SourceConflictDepartment",
     "Principal",
+    "QualityDaily",
+    "QualityItemSnapshot",
+    "QualityRecordState",
+    "QualityState",
     "RefreshToken",
     "Role",
     "StaffAccount",

@@ -10,11 +10,13 @@ import re
 
 import pytest
 
+from backend.services import notifications
 from tests.factories import (
     bearer,
     business_license_fields,
     id_card_fields,
     login_applicant,
+    make_service_item,
     mp_world,
     push_record,
     verified_applicant,
@@ -27,7 +29,9 @@ USCC = "91350100M000100Y43"
 MISSING_ID = 987654
 
 # First path segment after /api/mp/ → why its argument is not a user's object (e.g. a public code).
-NOT_USER_OBJECTS: dict[str, str] = {}
+NOT_USER_OBJECTS: dict[str, str] = {
+    "service-items": "a public service item code (GET /api/service-items), not a user's object",
+}
 _ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -49,11 +53,24 @@ def owned_by_alice(client, session, clock, fake_wechat):
     binding = client.post("/api/mp/bindings", headers=alice, json={"record_id": own.id})
     authorization = client.post("/api/mp/enterprise-authorizations", headers=alice, json={
         "uscc": USCC, "agent_name": "王五", "agent_id_number": AGENT_ID})
-    assert binding.status_code == authorization.status_code == 201
+    objection = client.post("/api/mp/objections", headers=alice, json={
+        "record_id": own.id, "field": "address", "claimed_value": "新址", "reason": "已搬迁"})
+    assert binding.status_code == authorization.status_code == objection.status_code == 201
+    notification = notifications.notify_applicant(
+        session, client.application.extensions["protector"], applicant_id=client.get("/api/mp/me", headers=alice)
+        .get_json()["id"], event="accepted", title="已受理", body="您的申请已受理", data={}, now=clock())
+    session.commit()
+    make_service_item(session, clock)
+    confirmation = client.post("/api/mp/confirmations", headers=alice, json={
+        "service_item": "food-license-new", "subject": USCC, "record_ids": [enterprise.id]})
+    assert confirmation.status_code == 201, confirmation.get_json()
     objects = {
         "records": [own.id, enterprise.id],
+        "confirmations": [confirmation.get_json()["id"]],
         "bindings": [binding.get_json()["id"]],
         "enterprise-authorizations": [authorization.get_json()["id"]],
+        "objections": [objection.get_json()["id"]],
+        "notifications": [notification.id],
     }
     return alice, objects
 
@@ -98,6 +115,12 @@ def test_every_id_route_hides_another_users_object(app, client, fake_wechat, own
     assert client.get("/api/mp/bindings", headers=alice).get_json()["total"] == 1
     (authorization,) = client.get("/api/mp/enterprise-authorizations", headers=alice).get_json()["items"]
     assert authorization["status"] == "pending"
+    (confirmation,) = client.get("/api/mp/confirmations", headers=alice).get_json()["items"]
+    assert confirmation["status"] == "draft"
+    (objection,) = client.get("/api/mp/objections", headers=alice).get_json()["items"]
+    assert objection["status"] == "open"
+    inbox = client.get("/api/mp/notifications", headers=alice).get_json()
+    assert inbox["unread"] == 1
 
 
 def test_the_walk_covers_the_known_id_routes(app):
@@ -108,4 +131,10 @@ def test_the_walk_covers_the_known_id_routes(app):
         "GET /api/mp/enterprise-authorizations/<int:authorization_id>",
         "POST /api/mp/enterprise-authorizations/<int:authorization_id>/accept",
         "POST /api/mp/enterprise-authorizations/<int:authorization_id>/revoke",
+        "GET /api/mp/confirmations/<int:confirmation_id>",
+        "POST /api/mp/confirmations/<int:confirmation_id>/confirm",
+        "POST /api/mp/confirmations/<int:confirmation_id>/counter-code",
+        "GET /api/mp/objections/<int:objection_id>",
+        "POST /api/mp/objections/<int:objection_id>/withdraw",
+        "POST /api/mp/notifications/<int:notification_id>/read",
     } <= routes

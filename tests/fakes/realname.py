@@ -8,15 +8,16 @@ Pairs registered with `add(name, id_number)` match; every other pair answers `{"
 from __future__ import annotations
 
 import json
-import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer
 
 
 @dataclass
-class FakeRealName:
+class FakeRealName(LoopbackServer):
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Any] = field(default_factory=list)
@@ -24,8 +25,6 @@ class FakeRealName:
     def __post_init__(self) -> None:
         self._pairs: set[tuple[str, str]] = set()
         self._next: deque[tuple[int, str]] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -50,7 +49,7 @@ class FakeRealName:
             return 400, json.dumps({"error": "bad request"})
         return 200, json.dumps({"match": (body.get("name"), body.get("id_number")) in self._pairs})
 
-    def start(self) -> FakeRealName:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,21 +70,4 @@ class FakeRealName:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-realname", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def outage(self) -> None:
-        self.stop()
+        return Handler

@@ -34,12 +34,12 @@ import json
 import secrets
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 ENDPOINTS = {
     ("GET", "/sns/jscode2session"): "jscode2session",
@@ -76,7 +76,7 @@ class LoginUser:
 
 
 @dataclass
-class FakeWeChat:
+class FakeWeChat(LoopbackServer):
     appid: str = "wx-test-appid"
     secret: str = "test-app-secret"
     host: str = "127.0.0.1"
@@ -94,8 +94,6 @@ class FakeWeChat:
         self._live_tokens: set[str] = set()
         self._stable: str | None = None
         self._unsubscribed: set[str] = set()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- life ---------------------------------------------------------------------------------------------
 
@@ -103,45 +101,13 @@ class FakeWeChat:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> FakeWeChat:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             wechat = fake
 
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-wechat", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def outage(self) -> None:
-        """Stop listening: connections to `base_url` are refused until `restore()`."""
-        self.stop()
-
-    def restore(self) -> None:
-        """Listen again on the same port."""
-        if self._server is None:
-            self.start()
-
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        self.outage()
-        try:
-            yield
-        finally:
-            self.restore()
+        return Handler
 
     def app_settings(self) -> dict[str, str]:
         """The app settings that point eshare at this fake."""
