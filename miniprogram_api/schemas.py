@@ -12,7 +12,15 @@ from typing_extensions import TypedDict
 
 from auth.schemas import DepartmentRef
 from backend.clock import iso
-from backend.models import Applicant, CatalogItem, Department, Notification, ServiceItem, Subscription
+from backend.models import (
+    Applicant,
+    CatalogItem,
+    Department,
+    Notification,
+    ServiceItem,
+    StaffNotification,
+    Subscription,
+)
 from backend.services.access_log import AccessEntry
 from backend.services.confirmations import ConfirmationView, IssuedCode, MaterialView, Readiness
 from backend.services.enterprises import AuthorizationEntry, Enterprise
@@ -596,6 +604,8 @@ class ObjectionRecordJSON(TypedDict):
     name: str
     source_department: DepartmentRef
     version: int
+    record_no: NotRequired[str]  # staff views only
+    subject_masked: NotRequired[str]  # staff views only
 
 
 class ObjectionJSON(TypedDict):
@@ -687,7 +697,8 @@ def objection_to_json(entry: ObjectionEntry) -> ObjectionJSON:
     return body
 
 
-def notification_to_json(notification: Notification) -> NotificationJSON:
+def notification_to_json(notification: Notification | StaffNotification) -> NotificationJSON:
+    """An inbox message, an applicant's or a staff member's (the two inboxes share one shape)."""
     return {
         "id": notification.id,
         "event": notification.event,

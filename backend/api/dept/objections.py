@@ -9,7 +9,6 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from auth.decorators import current_actor, staff_required
-from auth.schemas import DepartmentRef
 from backend.api.dept import bp
 from backend.clock import iso
 from backend.db import db
@@ -18,6 +17,7 @@ from backend.openapi import documented
 from backend.services import objections
 from backend.services.objections import ObjectionEntry
 from backend.web import Body, PageQuery, now, page_to_json, parse_json, parse_query
+from miniprogram_api.schemas import ObjectionJSON, objection_to_json
 
 StatusName = Literal["open", "correcting", "corrected", "rejected", "withdrawn"]
 assert set(get_args(StatusName)) == {s.value for s in ObjectionStatus}
@@ -33,40 +33,12 @@ class DecisionRequest(Body):
     reason: str | None = Field(None, max_length=500, description="required for reject")
 
 
-class ObjectedRecordJSON(TypedDict):
-    id: int
-    catalog_item: str
-    name: str
-    record_no: str
-    subject_masked: str
-    version: int
+class StaffObjectionJSON(ObjectionJSON):
+    """The applicant's view of an objection, plus what the deciding department works with."""
 
-
-class StaffObjectionJSON(TypedDict):
-    id: int
-    status: str
-    record: ObjectedRecordJSON
-    department: DepartmentRef
-    field: str
-    field_label: str
-    filed_at: str | None
-    decision_due_at: str | None
-    deadline_unknown: bool
     calendar_unknown_year: int | None
-    overdue: bool
-    decision: str | None
-    decision_reason: str | None
-    decided_at: str | None
-    decision_late: bool | None
-    correction_due_at: str | None
-    corrected_at: str | None
-    correction_version: int | None
-    correction_late: bool | None
-    withdrawn_at: str | None
     decision_overdue_at: str | None
     correction_overdue_at: str | None
-    claimed_value: NotRequired[str | None]
-    reason: NotRequired[str | None]
     objected_value: NotRequired[Any]
 
 
@@ -79,36 +51,16 @@ class StaffObjectionPage(TypedDict):
 
 def staff_objection_to_json(entry: ObjectionEntry) -> StaffObjectionJSON:
     """An objection as staff see it; the claimed value, reason and objected value only in a detail."""
-    o, record = entry.objection, entry.objection.record
+    o = entry.objection
     body: StaffObjectionJSON = {
-        "id": o.id,
-        "status": o.status.value,
-        "record": {"id": record.id, "catalog_item": record.catalog_item.code, "name": record.catalog_item.name,
-                   "record_no": record.record_no, "subject_masked": record.subject_masked,
-                   "version": o.record_version},
-        "department": {"code": record.department.code, "name": record.department.name},
-        "field": o.field,
-        "field_label": entry.field_label,
-        "filed_at": iso(o.filed_at),
-        "decision_due_at": iso(o.decision_due_at),
-        "deadline_unknown": entry.deadline_unknown,
+        **objection_to_json(entry),  # type: ignore[typeddict-item]
         "calendar_unknown_year": o.calendar_unknown_year,
-        "overdue": entry.overdue,
-        "decision": o.decision,
-        "decision_reason": o.decision_reason,
-        "decided_at": iso(o.decided_at),
-        "decision_late": o.decision_late,
-        "correction_due_at": iso(o.correction_due_at),
-        "corrected_at": iso(o.corrected_at),
-        "correction_version": o.correction_version,
-        "correction_late": o.correction_late,
-        "withdrawn_at": iso(o.withdrawn_at),
         "decision_overdue_at": iso(o.decision_overdue_at),
         "correction_overdue_at": iso(o.correction_overdue_at),
     }
+    body["record"]["record_no"] = o.record.record_no
+    body["record"]["subject_masked"] = o.record.subject_masked
     if entry.detailed:
-        body["claimed_value"] = entry.claimed_value
-        body["reason"] = entry.reason
         body["objected_value"] = entry.objected_value
     return body
 
