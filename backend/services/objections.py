@@ -165,6 +165,18 @@ def _pending_due(objection: Objection) -> datetime | None:
     return None
 
 
+def overdue_steps(*, status: ObjectionStatus, decision_due_at: datetime | None, decision_late: bool | None,
+                  correction_due_at: datetime | None, correction_late: bool | None,
+                  now: datetime) -> tuple[bool, bool]:
+    """(decision overdue, correction overdue): done late, or still pending past its deadline at `now`."""
+    decision = bool(decision_late) or (
+        status is ObjectionStatus.OPEN and decision_due_at is not None and workdays.is_late(now, decision_due_at))
+    correction = bool(correction_late) or (
+        status is ObjectionStatus.CORRECTING and correction_due_at is not None
+        and workdays.is_late(now, correction_due_at))
+    return decision, correction
+
+
 def is_overdue(objection: Objection, now: datetime) -> bool:
     """Its pending step (decision or correction) is past its deadline at `now`."""
     due = _pending_due(objection)
@@ -699,12 +711,9 @@ def department_figures(session: Session, *, start: date | datetime, end: date | 
         to_decide: list[timedelta] = []
         to_correct: list[timedelta] = []
         for row in mine:
-            late_decision = bool(row.decision_late) or (
-                row.status is ObjectionStatus.OPEN and row.decision_due_at is not None
-                and workdays.is_late(now, row.decision_due_at))
-            late_correction = bool(row.correction_late) or (
-                row.status is ObjectionStatus.CORRECTING and row.correction_due_at is not None
-                and workdays.is_late(now, row.correction_due_at))
+            late_decision, late_correction = overdue_steps(
+                status=row.status, decision_due_at=row.decision_due_at, decision_late=row.decision_late,
+                correction_due_at=row.correction_due_at, correction_late=row.correction_late, now=now)
             decision_overdue += late_decision
             correction_overdue += late_correction
             overdue += late_decision or late_correction

@@ -76,7 +76,6 @@ from backend.models import (
     ChangeKind,
     Department,
     Objection,
-    ObjectionStatus,
     QualityDaily,
     QualityItemSnapshot,
     QualityRecordState,
@@ -87,7 +86,7 @@ from backend.models import (
     RecordVersion,
 )
 from backend.models.quality import held_on
-from backend.services import workdays
+from backend.services import objections
 
 STATE_ID = 1
 # A push commits within seconds of its `received_at`; an hour is a wide margin for one that commits
@@ -592,11 +591,9 @@ def _objections(session: Session, first_day: date, end_day: date, now: datetime,
             target.objections_upheld += 1
         elif decision == "reject":
             target.objections_rejected += 1
-        decision_overdue = bool(decision_late) or (
-            status is ObjectionStatus.OPEN and decision_due_at is not None and workdays.is_late(now, decision_due_at))
-        correction_overdue = bool(correction_late) or (
-            status is ObjectionStatus.CORRECTING and correction_due_at is not None
-            and workdays.is_late(now, correction_due_at))
+        decision_overdue, correction_overdue = objections.overdue_steps(
+            status=status, decision_due_at=decision_due_at, decision_late=decision_late,
+            correction_due_at=correction_due_at, correction_late=correction_late, now=now)
         target.decision_overdue += decision_overdue
         target.correction_overdue += correction_overdue
         target.objections_overdue += decision_overdue or correction_overdue
