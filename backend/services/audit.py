@@ -71,7 +71,7 @@ def _lock_head(session: Session) -> AuditHead:
     # lock on SQLite) before reading it, so concurrent appenders queue up instead of forking.
     touched = session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq))
     if touched.rowcount == 0:  # type: ignore[attr-defined]
-        # Only a schema made without the migrations (tests' create_all) lacks the genesis head.
+        # Only a schema made without the migrations (the tests build theirs from the models) lacks the genesis head.
         try:
             with session.begin_nested():
                 session.add(AuditHead(id=HEAD_ID, seq=0, hash=GENESIS))
